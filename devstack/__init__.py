@@ -1,0 +1,1 @@
+"""Local stack of real servers holding a deterministic demo world (`vigie devstack`)."""

@@ -1,0 +1,1 @@
+"""The deterministic demo world: scenario facts and generators of metrics, logs, PagerDuty data."""

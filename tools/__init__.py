@@ -1,0 +1,1 @@
+"""Typed read tools over Prometheus, Elasticsearch, PagerDuty and Alertmanager (tools issue)."""
