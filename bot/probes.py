@@ -1,6 +1,6 @@
 """Reachability probes for `vigie config check` and `vigie devstack status`.
 
-Each probe makes one cheap, read-only call through the same client Vigie uses in production and
+Each probe makes one cheap, read-only call (through the client Vigie uses, where it has one) and
 reports ok / failed with a one-line reason and the latency. A probe never raises.
 """
 

@@ -540,15 +540,7 @@ class World:
             spec = sc.service(p.service)
             if spec.db_pool_max is None:
                 continue
-            labels = (
-                ("db", spec.db_name or ""),
-                ("instance", f"{p.ip}:{POD_PORT}"),
-                ("job", p.service),
-                ("namespace", p.namespace),
-                ("pod", p.name),
-                ("pool", "postgresql"),
-                ("service", p.service),
-            )
+            labels = _pool_labels(p, spec)
             self._pool_rows.append((g_rows, self.pods.index(p)))
             add(
                 Series(
@@ -567,15 +559,7 @@ class World:
             spec = sc.service(p.service)
             if spec.db_pool_max is None:
                 continue
-            labels = (
-                ("db", spec.db_name or ""),
-                ("instance", f"{p.ip}:{POD_PORT}"),
-                ("job", p.service),
-                ("namespace", p.namespace),
-                ("pod", p.name),
-                ("pool", "postgresql"),
-                ("service", p.service),
-            )
+            labels = _pool_labels(p, spec)
             self._pool_max_rows.append((g_rows, spec.db_pool_max))
             add(
                 Series(
@@ -1095,3 +1079,16 @@ class World:
 def utc_day(when: datetime) -> int:
     """The UTC day number (days since 1970-01-01) of an instant."""
     return int(when.timestamp()) // DAY
+
+
+def _pool_labels(pod: Pod, spec: sc.ServiceSpec) -> tuple[tuple[str, str], ...]:
+    """Labels of a pod's PostgreSQL pool gauges (in use and max share them)."""
+    return (
+        ("db", spec.db_name or ""),
+        ("instance", f"{pod.ip}:{POD_PORT}"),
+        ("job", pod.service),
+        ("namespace", pod.namespace),
+        ("pod", pod.name),
+        ("pool", "postgresql"),
+        ("service", pod.service),
+    )
