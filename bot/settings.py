@@ -66,6 +66,7 @@ class AlertmanagerSettings(_Section):
 class ElasticsearchSettings(_Section):
     url: HttpUrl = HttpUrl("http://127.0.0.1:9200")
     index: str = Field("logs-*", min_length=1)
+    allowed_indices: tuple[str, ...] = ("logs-*",)
     username: str | None = None
     password: SecretStr | None = None
     api_key: SecretStr | None = None
@@ -107,6 +108,29 @@ class SlackSettings(_Section):
     signing_secret: SecretStr | None = None
     app_token: SecretStr | None = None
     api_base_url: HttpUrl = HttpUrl("https://slack.com/api/")
+
+
+class ToolsSettings(_Section):
+    token_budget: int = Field(1500, ge=100, le=50000)
+    max_series: int = Field(20, ge=1, le=1000)
+    max_points: int = Field(300, ge=10, le=11000)
+    log_fields: tuple[str, ...] = (
+        "@timestamp",
+        "service",
+        "namespace",
+        "level",
+        "logger",
+        "message",
+        "pod",
+        "trace_id",
+        "http.status",
+    )
+    log_message_chars: int = Field(400, ge=40, le=10000)
+
+
+class CatalogSettings(_Section):
+    overrides: Path = Path("config/signals.yaml")
+    refresh_s: float = Field(600.0, ge=10)
 
 
 class DevstackPorts(_Section):
@@ -158,6 +182,8 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     llm: LLMSettings = LLMSettings()
     slack: SlackSettings = SlackSettings()
+    tools: ToolsSettings = ToolsSettings()
+    catalog: CatalogSettings = CatalogSettings()
     devstack: DevstackSettings = DevstackSettings()
 
     @property

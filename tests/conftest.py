@@ -55,3 +55,21 @@ def stack_settings(_devstack: object) -> Settings:
 
     assert isinstance(_devstack, Devstack)
     return _devstack.client_settings()
+
+
+@pytest.fixture(scope="session")
+def tool_ctx(stack_settings: Settings) -> Iterator[object]:
+    """A ToolContext over the running devstack, "now" being the real current time."""
+    from datetime import UTC, datetime
+
+    from bot.services import build_services
+    from tools.base import ToolContext
+
+    services = build_services(stack_settings)
+    yield ToolContext(
+        services=services,
+        now=lambda: datetime.now(UTC),
+        token_budget=stack_settings.tools.token_budget,
+        max_series=stack_settings.tools.max_series,
+    )
+    services.close()
