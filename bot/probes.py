@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
-import requests
 
 from bot.services import Services
 
@@ -70,6 +69,7 @@ def probe_all(services: Services) -> list[ProbeResult]:
         results.append(ProbeResult("pagerduty", str(s.pagerduty.api_url), None, "no token", 0))
     else:
         results.append(_timed("pagerduty", str(s.pagerduty.api_url), lambda: _pagerduty(services)))
+    results.append(_timed("catalog", str(s.catalog.overrides), lambda: _catalog(services)))
     results.append(_timed("redis", services.state.description, lambda: _state(services)))
     if s.llm.base_url is None:
         results.append(ProbeResult("llm", "-", None, "not configured: planner only", 0))
@@ -83,9 +83,7 @@ def probe_all(services: Services) -> list[ProbeResult]:
 
 
 def _prometheus(services: Services) -> str:
-    timeout = services.settings.prometheus.timeout_s
-    url = str(services.settings.prometheus.url).rstrip("/") + "/api/v1/status/buildinfo"
-    response = requests.get(url, timeout=timeout)
+    response = services.prometheus.get("api/v1/status/buildinfo")
     response.raise_for_status()
     return f"version {response.json()['data']['version']}"
 
@@ -110,6 +108,23 @@ def _pagerduty(services: Services) -> str:
     if response.status_code != 200:
         raise RuntimeError(f"HTTP {response.status_code}: {response.text[:160]}")
     return f"{response.json().get('total', '?')} services"
+
+
+def _catalog(services: Services) -> str:
+    from tools.catalog import OverridesError, load_overrides  # noqa: PLC0415 - tools import us
+    from tools.catalog.signals import SIGNALS  # noqa: PLC0415
+
+    path = services.settings.catalog.overrides
+    if path.is_file():
+        try:
+            load_overrides(path)
+        except OverridesError as exc:
+            raise RuntimeError("; ".join(exc.problems)) from None
+    catalog = services.catalog.refresh()
+    found = [name for name in SIGNALS if catalog.has(name)]
+    missing = [name for name in SIGNALS if not catalog.has(name)]
+    detail = f"{len(found)}/{len(SIGNALS)} signals discovered"
+    return detail + (f" (none for: {', '.join(missing)})" if missing else "")
 
 
 def _state(services: Services) -> str:

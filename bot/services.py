@@ -10,14 +10,17 @@ import functools
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pagerduty
 from elasticsearch import Elasticsearch
-from prometheus_api_client import PrometheusConnect
 
 from bot.settings import PagerDutySettings, Settings
 from bot.state import StateStore, build_state_store
+
+if TYPE_CHECKING:
+    from tools.catalog import CatalogService
 
 
 class BackendConfigError(Exception):
@@ -29,7 +32,7 @@ class Services:
     """Everything built from settings, handed down to the surfaces and the engine."""
 
     settings: Settings
-    prometheus: PrometheusConnect
+    prometheus: httpx.Client  # the HTTP API; tools/prometheus.py adds validation and decoding
     alertmanager: httpx.Client
     elasticsearch: Elasticsearch
     state: StateStore
@@ -43,12 +46,23 @@ class Services:
             self._closers.append(client)
         return client
 
+    @functools.cached_property
+    def catalog(self) -> CatalogService:
+        """The signal catalog of settings.prometheus (discovered lazily, cached)."""
+        from tools.catalog import CatalogService  # noqa: PLC0415 - tools import this module
+
+        service = CatalogService.from_settings(self.settings)
+        self._closers.append(service)
+        return service
+
     def close(self) -> None:
+        self.prometheus.close()
         self.alertmanager.close()
         self.elasticsearch.close()
         for client in self._closers:
-            if isinstance(client, pagerduty.RestApiV2Client):
-                client.close()
+            close = getattr(client, "close", None)
+            if callable(close):
+                close()
         self.state.close()
 
 
@@ -72,8 +86,11 @@ def build_pagerduty(settings: PagerDutySettings) -> pagerduty.RestApiV2Client | 
     )
     client.url = str(settings.api_url).rstrip("/")
     client.timeout = settings.timeout_s  # type: ignore[assignment]  # httpx accepts floats
-    # Bounded: the client's default retries 429 forever, which would hang a Slack reply.
+    # Bounded: the client's default retries 429 forever and refused connections three times
+    # with growing sleeps, which would hang a Slack reply. The read tools send their own
+    # requests and honour Retry-After (tools/pagerduty.py).
     client.retry[429] = 3
+    client.max_network_attempts = 0
     return client
 
 
@@ -89,8 +106,8 @@ def build_services(settings: Settings) -> Services:
         es_auth["ca_certs"] = str(es.ca_bundle)
     return Services(
         settings=settings,
-        prometheus=PrometheusConnect(
-            url=str(settings.prometheus.url).rstrip("/"), disable_ssl=False
+        prometheus=httpx.Client(
+            base_url=str(settings.prometheus.url), timeout=settings.prometheus.timeout_s
         ),
         alertmanager=httpx.Client(
             base_url=str(settings.alertmanager.url), timeout=settings.alertmanager.timeout_s

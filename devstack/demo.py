@@ -22,6 +22,16 @@ P99_BY_SERVICE = (
 PROD_MEMORY = 'sum(container_memory_working_set_bytes{namespace="prod"})'
 
 
+def _query(services: Services, promql: str, params: dict[str, float]) -> list[dict[str, Any]]:
+    """An instant query through the same client and decoding as the Prometheus tools."""
+    from tools.prometheus import PrometheusHTTP  # noqa: PLC0415
+
+    settings = services.settings.prometheus
+    http = PrometheusHTTP(str(settings.url), settings.timeout_s, services.prometheus)
+    reply = http.get("/api/v1/query", {"query": promql, **params}, query=promql)
+    return list(reply.data["result"])
+
+
 def _when(anchor: Anchor, hhmm: str) -> datetime:
     """`hhmm` on the incident day, or now if that is still in the future."""
     return min(anchor.at(0, hhmm), datetime.now(UTC))
@@ -32,11 +42,10 @@ def _local(anchor: Anchor, when: datetime) -> str:
 
 
 def _prometheus(services: Services, anchor: Anchor, echo: Echo) -> None:
-    prom = services.prometheus
     at = _when(anchor, "09:00")
     echo(f"\n[prometheus] top P99 latency in prod at {_local(anchor, at)}")
     echo(f"  query: {P99_BY_SERVICE}")
-    rows = prom.custom_query(P99_BY_SERVICE, params={"time": at.timestamp()})
+    rows = _query(services, P99_BY_SERVICE, params={"time": at.timestamp()})
     ranked = sorted(rows, key=lambda r: float(r["value"][1]), reverse=True)
     for row in ranked[:5]:
         echo(f"  {row['metric'].get('service', '?'):<18} {float(row['value'][1]) * 1000:7.0f} ms")
@@ -54,7 +63,7 @@ def _prometheus(services: Services, anchor: Anchor, echo: Echo) -> None:
         ("last week peak", "max", " offset 7d"),
     ):
         query = f"{fn}_over_time({PROD_MEMORY}[7d:5m]{offset})"
-        result = prom.custom_query(query, params={"time": now.timestamp()})
+        result = _query(services, query, params={"time": now.timestamp()})
         figures[label] = float(result[0]["value"][1]) / 1e9 if result else float("nan")
         echo(f"  {label:<15} {figures[label]:6.1f} GB   {query}")
     if figures["last week avg"]:
@@ -67,7 +76,7 @@ def _prometheus(services: Services, anchor: Anchor, echo: Echo) -> None:
         '/ db_pool_connections_max{namespace="prod"})'
     )
     echo(f"\n[prometheus] DB pool usage at {_local(anchor, at)}\n  query: {query}")
-    rows = prom.custom_query(query, params={"time": at.timestamp()})
+    rows = _query(services, query, params={"time": at.timestamp()})
     for row in sorted(rows, key=lambda r: float(r["value"][1]), reverse=True)[:3]:
         echo(f"  {row['metric'].get('service', '?'):<18} {float(row['value'][1]) * 100:5.0f} %")
 

@@ -105,3 +105,13 @@ def test_serve_says_not_yet_available() -> None:
     result = vigie("serve")
     assert result.returncode == 1
     assert "not yet available" in result.stderr
+
+
+def test_bad_signal_overrides_are_named_by_config_check(tmp_path: Path) -> None:
+    overrides = tmp_path / "signals.yaml"
+    overrides.write_text("signals:\n  latency:\n    metrik: foo\n")
+    result = vigie("config", "check", env={"VIGIE_CATALOG__OVERRIDES": str(overrides)})
+    assert result.returncode == 1
+    line = next(x for x in result.stdout.splitlines() if x.startswith("catalog "))
+    assert "FAILED" in line
+    assert "signals.latency.metrik: unknown key" in line
