@@ -157,6 +157,9 @@ class ProcessTable:
                 while managed.alive():
                     _reap(managed.pid)
                     time.sleep(0.05)
+            # Dead is not gone: collect our child, or it stays a zombie that outlives us when
+            # PID 1 does not reap orphans (containers, CI sandboxes).
+            _reap(managed.pid, wait=True)
         self._pid_file(name).unlink(missing_ok=True)
         return stopped
 
@@ -176,10 +179,10 @@ class ProcessTable:
         return tail or "exited without output"
 
 
-def _reap(pid: int) -> None:
-    """Collect our own exited child so it does not linger as a zombie."""
+def _reap(pid: int, *, wait: bool = False) -> None:
+    """Collect our own exited child so it does not linger as a zombie (no-op for others)."""
     with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
+        os.waitpid(pid, 0 if wait else os.WNOHANG)
 
 
 def wait_until(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import httpx
 
@@ -82,6 +83,10 @@ def test_down_stops_every_process_and_up_brings_the_world_back(
     for name, managed in pids.items():
         assert managed is not None
         assert not managed.alive(), f"{name} (pid {managed.pid}) still running after down"
+        if Path(f"/proc/{managed.pid}/stat").exists():  # started by another process: not ours
+            assert " Z " not in Path(f"/proc/{managed.pid}/stat").read_text(), (
+                f"{name} (pid {managed.pid}) left as a zombie"
+            )
     for component in devstack.components.values():
         assert port_is_free(component.port), f"port {component.port} still held"
     report = devstack.up()
