@@ -95,12 +95,38 @@ class RedisSettings(_Section):
     key_prefix: str = "vigie:"
 
 
+class LLMPrice(_Section):
+    prompt_per_1m: float = Field(ge=0)
+    completion_per_1m: float = Field(ge=0)
+
+
 class LLMSettings(_Section):
     base_url: HttpUrl | None = None
     model: str = "gpt-4o-mini"
     api_key: SecretStr | None = None
     temperature: float = Field(0.0, ge=0, le=2)
     timeout_s: float = Field(60.0, gt=0, le=600)
+    max_steps: int = Field(8, ge=1, le=50)
+    deadline_s: float = Field(45.0, gt=0, le=600)
+    max_output_tokens: int = Field(1200, ge=16, le=32000)
+    # USD per million tokens, by model name; unknown models cost 0 (and the answer says so).
+    prices: dict[str, LLMPrice] = {
+        "gpt-4o-mini": LLMPrice(prompt_per_1m=0.15, completion_per_1m=0.60),
+        "gpt-4o": LLMPrice(prompt_per_1m=2.50, completion_per_1m=10.0),
+        "mistral-large-latest": LLMPrice(prompt_per_1m=2.0, completion_per_1m=6.0),
+    }
+
+
+class EngineSettings(_Section):
+    # Let the no-LLM planner answer the questions it recognises even when an LLM is configured.
+    planner_fast_path: bool = True
+    memory_turns: int = Field(10, ge=1, le=100)
+    memory_tokens: int = Field(3000, ge=100, le=100000)
+    memory_ttl_s: float = Field(86400.0, ge=60)
+    # Extra regular expressions masked in tool results and answers (PII of your organisation).
+    pii_patterns: tuple[str, ...] = ()
+    # Where charts (PNG) are written.
+    charts_dir: Path = Path(".vigie/charts")
 
 
 class SlackSettings(_Section):
@@ -182,6 +208,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     llm: LLMSettings = LLMSettings()
     slack: SlackSettings = SlackSettings()
+    engine: EngineSettings = EngineSettings()
     tools: ToolsSettings = ToolsSettings()
     catalog: CatalogSettings = CatalogSettings()
     devstack: DevstackSettings = DevstackSettings()

@@ -116,6 +116,8 @@ class ToolContext:
     now: Callable[[], datetime]
     token_budget: int = 1500
     max_series: int = 20
+    # Masks secrets and PII in what a tool returns, before any model or person sees it.
+    redact: Callable[[str], str] | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -159,7 +161,7 @@ class Tool(Generic[A]):
         except ToolError as exc:
             return self._error(str(exc), started, query=exc.query)
         elapsed = (time.perf_counter() - started) * 1000
-        return result.model_copy(update={"elapsed_ms": elapsed})
+        return _redacted(ctx, result.model_copy(update={"elapsed_ms": elapsed}))
 
     def _error(self, message: str, started: float, *, query: str) -> ToolResult:
         return ToolResult(
@@ -170,6 +172,30 @@ class Tool(Generic[A]):
             error=message,
             elapsed_ms=(time.perf_counter() - started) * 1000,
         )
+
+
+def _redacted(ctx: ToolContext, result: ToolResult) -> ToolResult:
+    if ctx.redact is None:
+        return result
+    redact = ctx.redact
+    return result.model_copy(
+        update={
+            "text": redact(result.text),
+            "error": redact(result.error) if result.error else result.error,
+            "data": _redact_data(result.data, redact),
+        }
+    )
+
+
+def _redact_data(value: Any, redact: Callable[[str], str]) -> Any:
+    """Strings anywhere in `data` (log messages, alert annotations...) masked too."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_data(v, redact) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_data(v, redact) for v in value)
+    return value
 
 
 def _describe_validation(exc: ValidationError) -> str:
