@@ -9,6 +9,7 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY tools ./tools
 COPY devstack ./devstack
+COPY prompts ./prompts
 RUN pip wheel --wheel-dir /wheels .
 
 FROM python:3.11-slim AS runtime
@@ -18,7 +19,6 @@ WORKDIR /app
 COPY --from=build /wheels /wheels
 RUN pip install --no-index --find-links=/wheels vigie && rm -rf /wheels
 COPY --chown=vigie:vigie config ./config
-COPY --chown=vigie:vigie prompts ./prompts
 USER vigie
 # Settings come from /app/config/vigie.yaml and VIGIE_* variables (see README).
 ENTRYPOINT ["vigie"]

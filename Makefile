@@ -7,10 +7,12 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 setup:
 	@bash scripts/setup.sh
 
-## Bring the local stack up with the demo world and show it answering real queries.
+## Bring the local stack up with the demo world, then talk to Vigie: the `Ops>` prompt on a
+## terminal; otherwise (CI, a pipe) the two reference answers. `vigie devstack demo` still shows
+## the raw backends answering.
 demo: setup
 	$(BIN)/vigie devstack up
-	$(BIN)/vigie devstack demo
+	$(BIN)/vigie chat
 
 ## Lint, type-check and run every test (integration tests bring the devstack up on demand).
 check: setup lint typecheck test

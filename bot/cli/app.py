@@ -1,4 +1,4 @@
-"""The `vigie` command line: settings checks, the local devstack, and (soon) ask/chat/serve.
+"""The `vigie` command line: ask, chat, eval, settings checks, the local devstack, (soon) serve.
 
 Expected failures (bad settings, a busy port, a missing package, a backend that is down) print
 one plain line each and exit non-zero; they never show a traceback.
@@ -7,6 +7,7 @@ one plain line each and exit non-zero; they never show a traceback.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -82,8 +83,109 @@ def serve(ctx: typer.Context) -> None:
     _settings(ctx)
     _fail(
         "vigie serve: not yet available: the Slack surface lands with its own issue; "
-        "meanwhile `vigie devstack demo` shows the backends answering."
+        "meanwhile `vigie ask` and `vigie chat` answer from the command line."
     )
+
+
+# ---- ask, chat, eval --------------------------------------------------------------------------
+
+NowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        help='Pin "now" (RFC 3339, e.g. 2026-11-20T10:00:00+01:00; no offset = local time) '
+        "for reproducible answers.",
+        show_default=False,
+    ),
+]
+ConversationOption = Annotated[
+    str | None,
+    typer.Option(
+        "--conversation",
+        help="Conversation id: follow-ups with the same id remember the previous turns.",
+        show_default=False,
+    ),
+]
+
+
+def _now(text: str | None, settings: Settings) -> datetime | None:
+    from bot.cli.ask import InvalidNowError, parse_now  # noqa: PLC0415
+
+    if text is None:
+        return None
+    try:
+        return parse_now(text, settings.tz)
+    except InvalidNowError as exc:
+        _fail(str(exc), EXIT_SETTINGS)
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question, in English or French.")],
+    now: NowOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print exactly the Answer JSON, nothing else.")
+    ] = False,
+    conversation: ConversationOption = None,
+) -> None:
+    """Ask one question; print the answer with its evidence (queries, ranges, results)."""
+    from bot.cli.ask import main_ask  # noqa: PLC0415 - keeps `vigie --help` fast
+
+    settings = _settings(ctx)
+    pinned = _now(now, settings)
+    raise typer.Exit(
+        main_ask(settings, question, now=pinned, as_json=as_json, conversation_id=conversation)
+    )
+
+
+@app.command()
+def chat(
+    ctx: typer.Context, now: NowOption = None, conversation: ConversationOption = None
+) -> None:
+    """The `Ops>` prompt; not on a terminal, prints the two reference answers instead."""
+    from bot.cli.chat import main_chat  # noqa: PLC0415
+
+    settings = _settings(ctx)
+    pinned = _now(now, settings)
+    raise typer.Exit(main_chat(settings, now=pinned, conversation_id=conversation))
+
+
+@app.command("eval")
+def eval_(
+    ctx: typer.Context,
+    set_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--set",
+            help="Question set (YAML) to run; default: the project's eval set.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            min=0.0,
+            max=1.0,
+            help="Exit 1 when the pass rate is below this (e.g. 0.9).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run the eval question set against the engine and score the answers."""
+    from bot.cli.ask import report_crash  # noqa: PLC0415
+    from bot.engine.evals import main_eval  # noqa: PLC0415 - heavy; only for this command
+
+    settings = _settings(ctx)
+    try:
+        code = main_eval(settings, set_path, as_json, threshold)
+    except Exception as exc:  # the errbot rule, as for ask: apologise, log, exit 1
+        report_crash(exc, "vigie eval", err=lambda line: typer.echo(line, err=True))
+        code = 1
+    raise typer.Exit(code)
 
 
 # ---- config -----------------------------------------------------------------------------------
@@ -135,7 +237,7 @@ def _print_world(stack: Devstack) -> None:
     )
     if anchor.shifted:
         typer.echo(
-            "  the stack came up before 08:30 local time, so the reference incident is "
+            "  the stack came up before 10:00 local time, so the reference incident is "
             f"placed on the previous day ({anchor.incident_day})"
         )
 

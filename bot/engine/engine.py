@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.engine.answer import Answer, Language, timings_from
+from bot.engine.charts import render_charts
 from bot.engine.conversation import Conversation, ConversationStore, Turn
 from bot.engine.language import detect_language
 from bot.engine.redact import Redactor
@@ -93,6 +94,10 @@ class Engine:
         if answer is None:
             answer = self.planner.cannot_answer(question, language)
         answer = self.redactor.redact_answer(answer)
+        # Charts of the range results behind the evidence; a chart never fails an answer.
+        charts = render_charts(answer, settings.engine.charts_dir, tz=settings.tz)
+        if charts:
+            answer = answer.model_copy(update={"charts": [*answer.charts, *charts]})
         total_ms = (time.perf_counter() - started) * 1000
         answer = answer.model_copy(update={"timings": timings_from(answer.results, total_ms)})
         if conversation_id:

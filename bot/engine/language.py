@@ -17,7 +17,9 @@ _FRENCH = frozenset(
     "dernières heures heure jour jours mois plus moins service services erreurs erreur "
     "mémoire latence astreinte incidents incident ouverts ouvert alertes déploiements "
     "déploiement compare comparer montre donne liste quoi ya-t-il y a-t-il il elle on "
-    "lent lente consommation qu'est-ce s'est passé passé".split()
+    "lent lente consommation qu'est-ce s'est passé passé montre montre-moi moi ses son sa "
+    "leur leurs d'erreur d'erreurs journaux classe classer version tourne plateforme "
+    "paiement paiements".split()
 )
 _ENGLISH = frozenset(
     "the a an is are which what who whom why how since this that these those my our your on "

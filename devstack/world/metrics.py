@@ -35,7 +35,7 @@ from devstack.world import scenario as sc
 from devstack.world.scenario import Anchor
 
 # Bump when the generated samples change, so cached TSDB blocks are regenerated.
-GENERATOR_VERSION: Final = 2
+GENERATOR_VERSION: Final = 3
 
 MINUTE: Final = 60
 DAY: Final = 86_400
@@ -71,7 +71,14 @@ _MEMORY_WEIGHTS: Final = {
 _LEAK_SERVICE: Final = "cache-service"
 _LEAK_VERSION: Final = "5.2.0"
 _BATCH_SERVICE: Final = "ml-inference"
-_STEPS: Final = {"ml-inference": "3.1.0", "api-gateway": "1.8.0"}
+# Memory steps: each listed version adds one more step of the service's step height. The two
+# steps of a service are exactly 7 days apart (D-13 and D-6), which makes the week-over-week
+# difference of its average equal to one step whatever the evaluation time in the anchor's
+# validity: a single step's share of a sliding 7-day window would drift by ~1/7 over a day.
+_STEPS: Final = {
+    "ml-inference": {"3.0.2": 1, "3.1.0": 2},
+    "api-gateway": {"1.7.5": 1, "1.8.0": 2},
+}
 _OTHERS: Final = tuple(n for n in sc.SERVICE_NAMES if n not in ("cache-service", *_STEPS))
 # Unknowns of the memory calibration, in order.
 PARAMS: Final = ("base", "leak", "step_ml", "step_api", "drift", "batch_last", "batch_this")
@@ -773,7 +780,7 @@ class World:
         # The designated nights (D-7 and D) carry the weekly peaks; the others are smaller so
         # the maximum of each week is where the calibration put it. The nights at the edges of
         # the two 7-day windows (D-13, D-6, D+1) change window as the evaluation time moves
-        # through the anchor's validity (D 08:30 to D+1 08:30), so they stay small: a this-week
+        # through the anchor's validity (D 10:00 to D+1 10:00), so they stay small: a this-week
         # sized job sliding into last week must not beat last week's peak.
         uniq, inverse = np.unique(rel_days, return_inverse=True)
         vals = np.array(
@@ -807,8 +814,8 @@ class World:
         basis[0] = weight * warm * noise
         if pod.service == _LEAK_SERVICE and pod.version == _LEAK_VERSION:
             basis[1] = np.maximum(times - pod.start, 0.0) / DAY * noise
-        if _STEPS.get(pod.service) == pod.version:
-            basis[2 if pod.service == "ml-inference" else 3] = warm * noise
+        if level := _STEPS.get(pod.service, {}).get(pod.version, 0):
+            basis[2 if pod.service == "ml-inference" else 3] = level * warm * noise
         if pod.service in _OTHERS:
             ref = _ts(self.anchor.at(-14, "12:00"))
             basis[4] = weight * (times - ref) / (7 * DAY) * warm * noise
@@ -834,9 +841,9 @@ class World:
     def _calibrate_memory(self) -> MemoryCalibration:
         """Solve PARAMS so that Prometheus' 7-day averages and peaks hit scenario.MEMORY."""
         a = self.anchor
-        # The middle of the anchor's validity (D 08:30 to D+1 08:30): the leak makes the
+        # The middle of the anchor's validity (D 10:00 to D+1 10:00): the leak makes the
         # averages drift by about +-0.7 % across it, instead of up to 2.5 % from one end.
-        t_eval = int(_ts(a.at(0, "20:30")))
+        t_eval = int(_ts(a.at(0, "22:00")))
         grid = np.arange(t_eval - 14 * DAY, t_eval + 1, 300, dtype=np.int64)
         grid = grid[grid % 300 == 0]
         prod = [

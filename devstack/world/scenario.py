@@ -20,13 +20,13 @@ from zoneinfo import ZoneInfo
 
 # Bump when any generator (metrics, logs, PagerDuty) changes what it produces: a running stack
 # of an older version is rebuilt by the next `up`, and cached blocks are not reused.
-WORLD_VERSION = 3
+WORLD_VERSION = 5
 
 NAMESPACES = ("prod", "staging")
 HISTORY_DAYS = 15
 LOG_DAYS = 2
 # The incident is placed on the previous day when the stack comes up before this local time.
-INCIDENT_CUTOFF = time(8, 30)
+INCIDENT_CUTOFF = time(10, 0)
 
 # Prometheus client_python default buckets: 0.75 and 1.0 bracket the incident's 847 ms P99.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -237,6 +237,24 @@ class Deploy:
 
 DEPLOYS: tuple[Deploy, ...] = (
     Deploy(
+        "ml-inference",
+        "prod",
+        -13,
+        "11:00",
+        "3.0.2",
+        "3.0.1",
+        "Larger embedding cache (memory +8 GB in prod)",
+    ),
+    Deploy(
+        "api-gateway",
+        "prod",
+        -13,
+        "15:00",
+        "1.7.5",
+        "1.7.4",
+        "Per-route rate-limit buckets (memory +4 GB in prod)",
+    ),
+    Deploy(
         "cache-service",
         "prod",
         -13,
@@ -420,8 +438,8 @@ class MemoryTargets:
     # thinly over the other services so that these three are clearly the main contributors.
     contributors_gb: tuple[tuple[str, float], ...] = (
         ("cache-service", 12.0),  # a steady leak since its D-13 deploy
-        ("ml-inference", 8.0),  # step up with the D-6 3.1.0 model
-        ("api-gateway", 4.0),  # step up with the D-6 1.8.0 response cache
+        ("ml-inference", 8.0),  # two +8 GB steps, 7 days apart (D-13 3.0.2, D-6 3.1.0)
+        ("api-gateway", 4.0),  # two +4 GB steps, 7 days apart (D-13 1.7.5, D-6 1.8.0)
     )
 
 
@@ -489,7 +507,7 @@ class Anchor:
     incident_day: date
     created_at: datetime  # UTC; when `vigie devstack up` built the world
     seed: int = 42
-    shifted: bool = False  # True when D is yesterday because the stack came up before 08:30
+    shifted: bool = False  # True when D is yesterday because the stack came up before 10:00
     world_version: int = WORLD_VERSION
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -546,7 +564,12 @@ class Anchor:
 
 
 def compute_anchor(now: datetime, timezone: str, seed: int = 42) -> Anchor:
-    """D is today in `timezone`, or yesterday when `now` is before 08:30 local time."""
+    """D is today in `timezone`, or yesterday when `now` is before 10:00 local time.
+
+    The reference incident runs from 08:30 (deploy) through 08:44 (PagerDuty) and is measured
+    at 09:00; anchoring to today before it is complete would show a half-made incident, and
+    "at 09:00 on the incident day" would be in the future. From 10:00 it is all in the past.
+    """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     local = now.astimezone(ZoneInfo(timezone))

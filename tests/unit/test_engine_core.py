@@ -32,6 +32,8 @@ NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
         ("qui est d'astreinte pour payments ?", "fr"),
         ("pourquoi payment-gateway est lent", "fr"),
         ("et hier ?", "fr"),
+        ("Montre-moi ses logs d'erreur", "fr"),
+        ("Et pour la plateforme ?", "fr"),
         ("which service has the highest P99 latency since this morning?", "en"),
         ("compare memory of namespace prod this week vs last week", "en"),
         ("who is on call for payments?", "en"),

@@ -140,15 +140,30 @@ def test_change_events_follow_the_deploys() -> None:
     assert last["services"][0]["id"] == world.service_id("payment-gateway")
 
 
+def _built_at(local: str) -> Anchor:
+    """An anchor on that day built at that time (compute_anchor would shift it before 10:00)."""
+    at = _paris(local)
+    return Anchor(timezone="Europe/Paris", incident_day=at.date(), created_at=at.astimezone(UTC))
+
+
 def test_nothing_after_the_anchor_creation_time() -> None:
     # Built at 08:40 on D: the 08:30 deploy happened, the 08:44 page has not fired yet.
-    anchor = _anchor("2026-03-18 08:40")
-    assert not anchor.shifted
-    state = world.build_state(anchor)
+    state = world.build_state(_built_at("2026-03-18 08:40"))
     assert all(i["status"] == "resolved" for i in state["incidents"])
     assert state["change_events"][-1]["summary"] == "Deploy payment-gateway v2.14.3 to prod"
-    early = world.build_state(_anchor("2026-03-18 08:35"))
+    early = world.build_state(_built_at("2026-03-18 08:35"))
     assert len(early["incidents"]) == len(scenario.PAST_INCIDENTS)
+
+
+def test_the_devstack_never_anchors_to_a_half_made_incident() -> None:
+    for local in ("2026-03-18 08:31", "2026-03-18 08:50", "2026-03-18 09:59"):
+        anchor = _anchor(local)
+        assert anchor.shifted
+        assert str(anchor.incident_day) == "2026-03-17"
+    today = _anchor("2026-03-18 10:00")
+    assert not today.shifted
+    state = world.build_state(today)
+    assert any(i["status"] == "triggered" for i in state["incidents"])
 
 
 # ------------------------------------------------------------------------- on-call math
