@@ -312,3 +312,81 @@ def test_latency_ranking_on_other_naming(
         assert names == [s.name for s in sorted(WORLD_SERVICES, key=lambda s: -s.p99_s)]
     finally:
         services.close()
+
+
+# --------------------------------------------------------------------------- planner fixes
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("Roll back payment-gateway to the previous version", "en"),
+        ("annule le déploiement de payment-gateway", "fr"),
+    ],
+)
+def test_rollback_request_is_a_proposal(
+    engine: Engine, pinned: datetime, question: str, language: str
+) -> None:
+    answer = ask(engine, question, pinned)
+    assert answer.language == language
+    assert "v2.14.2" in answer.answer
+    assert [p.action for p in answer.proposals] == ["rollback"]
+    assert answer.proposals[0].parameters == {
+        "from_version": "2.14.3",
+        "to_version": "2.14.2",
+        "namespace": "prod",
+    }
+    assert "pagerduty_change_events" in evidence_tools(answer)
+
+
+def test_running_version(engine: Engine, pinned: datetime) -> None:
+    for question in (
+        "Which version of cache-service is running in prod?",
+        "Quelle version de cache-service tourne en prod ?",
+    ):
+        answer = ask(engine, question, pinned)
+        assert "v5.2.0" in answer.answer
+        assert "prometheus_instant_query" in evidence_tools(answer)
+
+
+def test_oncall_teams_follow_up_and_past(engine: Engine, pinned: datetime) -> None:
+    platform = ask(engine, "Who is the platform on-call?", pinned)
+    assert "Platform" in platform.answer
+    assert "Alice Martin" not in platform.answer
+    conversation = "planner-oncall-teams"
+    first = ask(engine, "Qui est d'astreinte pour l'équipe payments ?", pinned, conversation)
+    assert "Alice Martin" in first.answer
+    other = ask(engine, "Et pour la plateforme ?", pinned, conversation)
+    assert "Platform" in other.answer
+    assert "Alice Martin" not in other.answer
+    week_ago = ask(engine, "Who was on call for search a week ago?", pinned)
+    oncall = [e for e in week_ago.evidence if e.tool == "pagerduty_oncall"]
+    assert oncall
+    assert oncall[0].start is not None
+    assert abs((pinned - oncall[0].start).total_seconds() - 7 * 86400) < 60
+
+
+def test_incidents_of_a_period_include_resolved(engine: Engine, pinned: datetime) -> None:
+    answer = ask(engine, "What incidents did we have in the last 7 days?", pinned)
+    assert "resolved" in answer.answer
+    assert "#1208" in answer.answer
+    fr = ask(engine, "Quels incidents avons-nous eus ces 7 derniers jours ?", pinned)
+    assert "résolu" in fr.answer
+    assert "avons-nous" not in fr.answer
+
+
+def test_older_than_the_history_is_said(engine: Engine, pinned: datetime) -> None:
+    answer = ask(
+        engine, "What was the P99 latency of payment-gateway on the same day last year?", pinned
+    )
+    assert "cannot" in answer.answer
+    assert not re.search(r"\d+(?:\.\d+)? ms", answer.answer)
+    assert not answer.proposals
+
+
+def test_average_error_rate_is_errors_over_requests(engine: Engine, pinned: datetime) -> None:
+    answer = ask(engine, "Compare payment-gateway's error rate today vs yesterday", pinned)
+    queries = " ".join(e.query for e in answer.evidence)
+    assert "[10h]" in queries  # midnight to 10:00 as one range: sum(5xx) / sum(all)
+    ranking = ask(engine, "Which service had the highest average error rate today?", pinned)
+    assert ranking.evidence[0].query.count("[10h]") >= 2

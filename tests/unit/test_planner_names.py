@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.planner.names import ServiceMatcher
-from bot.engine.planner.slots import namespace_of, quantile_of, signal_of, topk_of
+from bot.engine.planner.names import ServiceMatcher, team_of, written
+from bot.engine.planner.slots import (
+    names_quantile,
+    namespace_of,
+    quantile_of,
+    ranks,
+    signal_of,
+    stat_of,
+    topk_of,
+)
 from tools.catalog import SignalName
 
 NAMES = (
@@ -71,3 +79,57 @@ def test_slots() -> None:
     assert namespace_of("namespace prod", ["prod", "staging"]) == "prod"
     assert namespace_of("en production", ["prod", "staging"]) == "prod"
     assert namespace_of("products", ["prod"]) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Quels incidents avons-nous eus ces 7 derniers jours ?",
+        "Who is the platform on-call?",
+        "Pouvez-vous me dire qui est d'astreinte ?",
+        "Dis-moi ce qui sonne",
+        "roll-back please",
+    ],
+)
+def test_common_hyphenated_words_are_not_services(question: str) -> None:
+    found = MATCHER.match(question)
+    assert not found.unknown, found
+    assert found.service is None
+
+
+TEAMS = ("Payments", "Platform")
+
+
+@pytest.mark.parametrize(
+    ("question", "team"),
+    [
+        ("Who is the platform on-call?", "Platform"),
+        ("Qui est d'astreinte pour la plateforme ?", "Platform"),
+        ("Et pour la plateforme ?", "Platform"),
+        ("Who is on call for payments?", "Payments"),
+        ("Qui est d'astreinte pour l'équipe paiements ?", "Payments"),
+        ("Who is on call for checkout?", None),
+        ("who is on call?", None),
+    ],
+)
+def test_team_of(question: str, team: str | None) -> None:
+    assert team_of(question, TEAMS) == team
+
+
+def test_written() -> None:
+    assert written("who is on call for the payment gateway?", "payment-gateway")
+    assert written("on call for payment-gateway", "payment-gateway")
+    assert not written("who is on call for payments?", "payment-gateway")
+
+
+def test_median_average_and_ranking_slots() -> None:
+    assert quantile_of("Which service has the highest median latency?") == 0.5
+    assert quantile_of("latence médiane") == 0.5
+    assert names_quantile("la médiane")
+    assert not names_quantile("latency")
+    assert stat_of("highest average error rate") == "mean"
+    assert stat_of("le taux d'erreur en moyenne") == "mean"
+    assert stat_of("highest error rate") is None
+    assert ranks("Classe les services par latence P95")
+    assert ranks("rank the services by CPU")
+    assert not ranks("which service is the slowest?")

@@ -70,3 +70,38 @@ def test_day_shift() -> None:
     assert day_shift("et hier ?") == -1
     assert day_shift("and last week?") == -7
     assert day_shift("et pour checkout ?") is None
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("Propose un rollback de payment-gateway", Intent.ROLLBACK),
+        ("Roll back payment-gateway to the previous version", Intent.ROLLBACK),
+        ("annule le déploiement de payment-gateway", Intent.ROLLBACK),
+        ("can you revert checkout?", Intent.ROLLBACK),
+        ("Classe les services par latence P95 sur la dernière heure", Intent.TOP),
+        ("rank services by p99 latency", Intent.TOP),
+        ("Quelles erreurs cart a-t-il loguées hier entre 19h30 et 19h45 ?", Intent.LOGS),
+        ("What errors were logged by checkout today?", Intent.LOGS),
+        ("What is payment-gateway's error rate compared to usual?", Intent.BASELINE),
+        (
+            "Quel est le taux d'erreur de payment-gateway par rapport à d'habitude ?",
+            Intent.BASELINE,
+        ),
+        ("La latence de checkout est-elle habituelle ?", Intent.BASELINE),
+        ("Compare checkout latency this week vs last week", Intent.COMPARE),
+        ("Which version of cache-service is running?", Intent.DEPLOYS),
+        ("Quelle version de cache-service tourne en prod ?", Intent.DEPLOYS),
+        ("Who is the platform on-call?", Intent.ONCALL),
+        ("incident history of checkout", Intent.INCIDENTS),
+        ("Quels incidents avons-nous eus ces 7 derniers jours ?", Intent.INCIDENTS),
+    ],
+)
+def test_rules_route_more(question: str, intent: Intent) -> None:
+    route = RuleRouter().route(question)
+    assert route is not None
+    assert route.intent is intent, route
+
+
+def test_on_call_follow_up_is_detected() -> None:
+    assert is_followup("Et pour la plateforme ?")

@@ -74,3 +74,23 @@ def test_cannot_answer_has_no_numbers() -> None:
         assert answer.mode == "planner"
         assert not any(c.isdigit() for c in answer.answer)
         assert not answer.evidence
+
+
+def test_past_and_long_windows() -> None:
+    day = Window(
+        datetime(2025, 11, 20, tzinfo=TZ).astimezone(UTC),
+        datetime(2025, 11, 21, tzinfo=TZ).astimezone(UTC),
+        "past",
+    )
+    assert text.window(day, TZ, NOW, "en") == "on 2025-11-20"
+    assert text.window(day, TZ, NOW, "fr") == "le 20/11/2025"
+    year = Window(
+        datetime(2025, 1, 1, tzinfo=TZ).astimezone(UTC),
+        datetime(2026, 1, 1, tzinfo=TZ).astimezone(UTC),
+        "past",
+    )
+    assert text.window(year, TZ, NOW, "en") == "from 2025-01-01 to 2025-12-31"
+    months = Window(NOW - timedelta(days=90), NOW, "last", "3 months")
+    assert text.window(months, TZ, NOW, "fr") == "sur les 3 derniers mois"
+    years = Window(NOW - timedelta(days=730), NOW, "last", "2 years")
+    assert text.window(years, TZ, NOW, "fr") == "sur les 2 dernières années"

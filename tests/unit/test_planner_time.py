@@ -7,7 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.engine.planner.timewin import parse_comparison, parse_window, promql_duration
+from bot.engine.planner.timewin import (
+    parse_comparison,
+    parse_instant,
+    parse_window,
+    promql_duration,
+)
 
 TZ = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # 10:00 in Paris
@@ -78,3 +83,53 @@ def test_shift_and_durations() -> None:
     assert promql_duration(4 * 3600) == "4h"
     assert promql_duration(7 * 86400) == "7d"
     assert promql_duration(95 * 60) == "95m"
+
+
+def test_same_day_last_year() -> None:
+    for question in (
+        "What was the P99 latency on the same day last year?",
+        "la latence le même jour l'année dernière",
+    ):
+        window = parse_window(question, NOW, TZ)
+        assert window is not None
+        assert window.kind == "past"
+        assert window.start == datetime(2025, 11, 20, 0, 0, tzinfo=TZ).astimezone(UTC)
+        assert window.end == datetime(2025, 11, 21, 0, 0, tzinfo=TZ).astimezone(UTC)
+
+
+def test_last_year_and_last_month_are_calendar_periods() -> None:
+    year = parse_window("incidents last year", NOW, TZ)
+    assert year is not None
+    assert year.start == datetime(2025, 1, 1, tzinfo=TZ).astimezone(UTC)
+    assert year.end == datetime(2026, 1, 1, tzinfo=TZ).astimezone(UTC)
+    month = parse_window("le mois dernier", NOW, TZ)
+    assert month is not None
+    assert month.start == datetime(2026, 10, 1, tzinfo=TZ).astimezone(UTC)
+    assert month.end == datetime(2026, 11, 1, tzinfo=TZ).astimezone(UTC)
+
+
+def test_months_and_years_as_units() -> None:
+    window = parse_window("over the last 3 months", NOW, TZ)
+    assert window is not None
+    assert window.start == NOW - timedelta(days=90)
+    window = parse_window("ces 2 dernières années", NOW, TZ)
+    assert window is not None
+    assert window.start == NOW - timedelta(days=730)
+
+
+@pytest.mark.parametrize(
+    ("question", "delta"),
+    [
+        ("who was on call for search a week ago?", timedelta(days=7)),
+        ("qui était d'astreinte il y a 2 jours ?", timedelta(days=2)),
+        ("an hour ago", timedelta(hours=1)),
+        ("il y a une semaine", timedelta(days=7)),
+    ],
+)
+def test_instants(question: str, delta: timedelta) -> None:
+    assert parse_instant(question, NOW) == NOW - delta
+
+
+def test_no_instant() -> None:
+    assert parse_instant("who is on call?", NOW) is None
+    assert parse_instant("y a-t-il eu des incidents hier ?", NOW) is None

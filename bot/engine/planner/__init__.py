@@ -5,8 +5,9 @@
 
 Modules, one concept each: routing (intents.py, routing.py; embedding.py and exemplars.py are
 the measured alternative, see bench/planner_routing.py), slots (slots.py, timewin.py,
-names.py, directory.py), follow-ups (followup.py), tool execution (runner.py), readings of
-results (analysis.py), rendering in EN/FR (text.py) and one handler per intent (handlers/).
+names.py, directory.py), follow-ups (followup.py), tool execution (runner.py), how far back the
+metrics go (history.py), readings of results (analysis.py), rendering in EN/FR (text.py) and
+one handler per intent (handlers/).
 """
 
 from __future__ import annotations

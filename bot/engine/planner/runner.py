@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tools.base import Tool, ToolContext, ToolResult
@@ -58,18 +58,6 @@ class Runner:
             return [self.run(name, args) for name, args in calls]
         tools = _tools()
         futures = [_pool().submit(tools[name].run, self.ctx, args) for name, args in calls]
-        results = [f.result() for f in futures]
-        with self._lock:
-            self.results.extend(results)
-        return results
-
-    def submit(self, calls: Sequence[Call]) -> list[Future[ToolResult]]:
-        """Start independent calls on the pool; `collect` waits for them and keeps them."""
-        tools = _tools()
-        return [_pool().submit(tools[name].run, self.ctx, args) for name, args in calls]
-
-    def collect(self, futures: Sequence[Future[ToolResult]]) -> list[ToolResult]:
-        """The results of `submit`ted calls, in order, remembered like those of `many`."""
         results = [f.result() for f in futures]
         with self._lock:
             self.results.extend(results)

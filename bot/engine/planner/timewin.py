@@ -11,6 +11,9 @@ choices:
 * "this week" is the 7 days ending now and "last week" the 7 days before (rolling weeks, so
   a Monday morning question still compares a full week); "today vs yesterday" compares midnight
   to now with the same hours of the previous day.
+* "last year" / "l'année dernière" is the previous calendar year ("the same day last year" that
+  day), "last month" the previous calendar month; "a week ago" / "il y a 2 jours" is an instant
+  (`parse_instant`), used where a question is about a moment (who was on call).
 * No expression: the handler's default (e.g. the last hour).
 """
 
@@ -34,7 +37,8 @@ class Window:
     start: datetime
     end: datetime
     # "morning", "today", "since", "since_yesterday", "last", "yesterday", "week", "last_week",
-    # "between": how the window reads in an answer (text.window)
+    # "between", "past" (whole days long gone: "the same day last year"): how the window reads
+    # in an answer (text.window)
     kind: str
     amount: str = ""  # "2 hours", "08:00"...: the part of the wording that varies
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 import math
 
 from bot.engine.planner import analysis, text
-from bot.engine.planner.handlers.base import Reply, Request, baseline_call, range_call
+from bot.engine.planner.handlers.base import (
+    Reply,
+    Request,
+    baseline_call,
+    daily_call,
+    instant_call,
+    range_call,
+)
 from bot.engine.planner.text import t
 from bot.engine.planner.timewin import default_window
 from tools.catalog import SignalName
@@ -58,13 +65,18 @@ def handle(req: Request) -> Reply:
             ),
             context,
         )
-    current_result, base_result = req.runner.many(
-        [
-            range_call(rendered.promql, window, rank_by="mean"),
-            baseline_call(rendered.promql, window),
-        ]
-    )
+    # A ratio of counters (the error rate) averages as the ratio over the window, now and on
+    # each previous day (errors / requests), not as the mean of 5-minute ratios.
+    whole = req.render_over(signal, window, service=service, namespace=namespace)
+    calls = [range_call(rendered.promql, window, rank_by="mean")]
+    if whole is not None:
+        calls += [daily_call(whole.promql, window), instant_call(whole.promql, window.end)]
+    else:
+        calls.append(baseline_call(rendered.promql, window))
+    results = req.runner.many(calls)
+    current_result, base_result = results[0], results[1]
     current, base = analysis.first(current_result), analysis.first(base_result)
+    overall = analysis.scalar(results[2]) if whole is not None else None
     span = text.window(window, tz, now, lang)
     unit = rendered.unit
     if current is None:
@@ -78,6 +90,8 @@ def handle(req: Request) -> Reply:
             context,
         )
     mean, last = current.stat("mean"), current.last
+    if overall is not None:
+        mean = overall
     head = t(
         lang,
         f"{where} {label} {span}: {text.value(mean, unit)} avg, {text.value(last, unit)} at the "

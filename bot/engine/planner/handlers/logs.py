@@ -64,11 +64,12 @@ def handle(req: Request) -> Reply:
         at = text.clock(
             datetime.fromisoformat(str(peak["start"]).replace("Z", "+00:00")), tz, now, lang
         )
-        minutes = int((histogram.data or {}).get("interval_s") or 300) // 60
+        seconds = int((histogram.data or {}).get("interval_s") or 300)
+        bucket = f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
         head += t(
             lang,
-            f", peak {peak['count']} per {minutes} min at {at}",
-            f", pic de {peak['count']} par {minutes} min à {at}",
+            f", peak {peak['count']} per {bucket} at {at}",
+            f", pic de {peak['count']} par {bucket} à {at}",
         )
     lines = [head + t(lang, ". Most frequent:", ". Les plus fréquents :")]
     for row in data.get("patterns", [])[:TOP]:

@@ -25,7 +25,6 @@ from bot.engine.planner.handlers.base import (
 )
 from bot.engine.planner.text import t
 from bot.engine.planner.timewin import Window, default_window
-from tools.base import ToolResult
 from tools.catalog import SignalName
 
 DEFAULT_WINDOW_S = 3600
@@ -266,17 +265,13 @@ def _with_baseline(
 
     # The baseline and the correlation do not depend on each other: run them together, and
     # drop the correlation's results if the service turns out to be normal.
-    def onset_of(results: list[ToolResult]) -> float | None:
-        base = analysis.first(results[0])
-        return analysis.onset(top.points, base.stat("mean")) if base is not None else None
-
     (base_result,), by_role = why.run_correlation(
         req,
         service,
         namespace,
         window,
         [baseline_call(rendered.promql, window)],
-        onset_of=onset_of,
+        onset=why.early_onset(top),
     )
     base = analysis.first(base_result)
     label = text.short_signal(signal, lang, req.slots.quantile)

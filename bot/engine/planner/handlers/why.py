@@ -14,8 +14,6 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -338,16 +336,17 @@ def investigate(
             text.clock(burst.start, tz, now, lang),
             text.clock(burst.peak_start, tz, now, lang),
         )
-        interval = int((logs.data or {}).get("interval_s") or 300) // 60 if logs is not None else 5
+        seconds = int((logs.data or {}).get("interval_s") or 300) if logs is not None else 300
+        interval = f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
         found.findings.append(
             Finding(
                 burst.start.timestamp(),
                 t(
                     lang,
                     f"error logs burst from {at} ({burst.total} lines, peak {burst.peak_count} "
-                    f"per {interval} min at {peak_at})",
+                    f"per {interval} at {peak_at})",
                     f"rafale de logs d'erreur à partir de {at} ({burst.total} lignes, pic de "
-                    f"{burst.peak_count} par {interval} min à {peak_at})",
+                    f"{burst.peak_count} par {interval} à {peak_at})",
                 ),
             )
         )
@@ -466,30 +465,34 @@ def run_correlation(
     window: Window,
     extra: list[Call],
     *,
-    onset_of: Callable[[list[ToolResult]], float | None] | None = None,
+    onset: float | None = None,
 ) -> tuple[list[ToolResult], dict[str, ToolResult]]:
     """Run `extra` calls and the correlation's calls together; (extra results, by role).
 
     The error-log histogram is the slowest call (a search over every line of the window).
-    With `onset_of` (the onset read from the extra results: the main series against its
-    baseline), it waits for those, then only reads from `LOGS_BEFORE` before the onset to
-    `LOGS_AFTER` after it, while the other calls run.
+    Given an `onset` known before any call (see `early_onset`), it only reads from
+    `LOGS_BEFORE` before it to `LOGS_AFTER` after it; every call still runs at once.
     """
     calls = correlation_calls(req, service, namespace, window)
-    logs = calls.logs
-    if onset_of is not None:
-        calls.logs = None
+    if calls.logs is not None:
+        calls.logs = _narrowed(calls.logs, onset, window)
     roles = calls.items()
-    futures = req.runner.submit([*extra, *(call for _, call in roles)])
-    late: list[Future[ToolResult]] = []
-    if onset_of is not None and logs is not None:
-        head = [f.result() for f in futures[: len(extra)]]
-        late = req.runner.submit([_narrowed(logs, onset_of(head), window)])
-    results = req.runner.collect(futures)
+    results = req.runner.many([*extra, *(call for _, call in roles)])
     by_role = {role: result for (role, _), result in zip(roles, results[len(extra) :], strict=True)}
-    if late:
-        by_role["logs"] = req.runner.collect(late)[0]
     return results[: len(extra)], by_role
+
+
+def early_onset(main: Series) -> float | None:
+    """Where `main` leaves its own lower decile, before its baseline is known (None if never).
+
+    Only narrows the error-log search: the onset of the answer is read against the 7-day
+    baseline. A window that is anomalous from start to end has no such point: all of it is
+    searched.
+    """
+    values = sorted(v for _, v in analysis.finite(main.points))
+    if len(values) < 10:
+        return None
+    return analysis.onset(main.points, values[len(values) // 10])
 
 
 def _narrowed(call: Call, onset: float | None, window: Window) -> Call:
@@ -528,7 +531,6 @@ def handle(req: Request) -> Reply:
         namespace,
         window,
         [range_call(rendered.promql, window), baseline_call(rendered.promql, window)],
-        onset_of=_onset_of,
     )
     context = _context(req, service, namespace, signal, window)
     main, base = analysis.first(main_result), analysis.first(base_result)
@@ -599,14 +601,6 @@ def handle(req: Request) -> Reply:
         )
     context["onset"] = datetime.fromtimestamp(found.onset, UTC).isoformat()
     return Reply("\n".join(lines), context, found.proposals)
-
-
-def _onset_of(results: list[ToolResult]) -> float | None:
-    """The onset of the main series (results[0]) against its baseline (results[1])."""
-    main, base = analysis.first(results[0]), analysis.first(results[1])
-    if main is None or base is None:
-        return None
-    return analysis.onset(main.points, base.stat("mean"))
 
 
 def _context(
