@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pagerduty
-from elasticsearch import Elasticsearch
 
-from bot.settings import PagerDutySettings, Settings
+from bot.settings import ElasticsearchSettings, PagerDutySettings, Settings
 from bot.state import StateStore, build_state_store
 
 if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
     from tools.catalog import CatalogService
 
 
@@ -34,9 +35,15 @@ class Services:
     settings: Settings
     prometheus: httpx.Client  # the HTTP API; tools/prometheus.py adds validation and decoding
     alertmanager: httpx.Client
-    elasticsearch: Elasticsearch
     state: StateStore
     _closers: list[object] = field(default_factory=list, repr=False)
+
+    @functools.cached_property
+    def elasticsearch(self) -> Elasticsearch:
+        """Built on first use: importing the client costs ~0.25 s that most questions skip."""
+        client = build_elasticsearch(self.settings.elasticsearch)
+        self._closers.append(client)
+        return client
 
     @functools.cached_property
     def pagerduty(self) -> pagerduty.RestApiV2Client | None:
@@ -58,7 +65,6 @@ class Services:
     def close(self) -> None:
         self.prometheus.close()
         self.alertmanager.close()
-        self.elasticsearch.close()
         for client in self._closers:
             close = getattr(client, "close", None)
             if callable(close):
@@ -94,9 +100,10 @@ def build_pagerduty(settings: PagerDutySettings) -> pagerduty.RestApiV2Client | 
     return client
 
 
-def build_services(settings: Settings) -> Services:
-    """Build every client from `settings`; see the module docstring for what this does not do."""
-    es = settings.elasticsearch
+def build_elasticsearch(es: ElasticsearchSettings) -> Elasticsearch:
+    """The official client; no retries, so a down cluster is reported within the timeout."""
+    from elasticsearch import Elasticsearch  # noqa: PLC0415 - slow import, see Services
+
     es_auth: dict[str, object] = {}
     if es.api_key is not None:
         es_auth["api_key"] = es.api_key.get_secret_value()
@@ -104,6 +111,16 @@ def build_services(settings: Settings) -> Services:
         es_auth["basic_auth"] = (es.username, es.password.get_secret_value())
     if es.ca_bundle is not None:
         es_auth["ca_certs"] = str(es.ca_bundle)
+    return Elasticsearch(
+        str(es.url),
+        request_timeout=es.timeout_s,
+        max_retries=0,
+        **es_auth,  # type: ignore[arg-type]
+    )
+
+
+def build_services(settings: Settings) -> Services:
+    """Build every client from `settings`; see the module docstring for what this does not do."""
     return Services(
         settings=settings,
         prometheus=httpx.Client(
@@ -111,12 +128,6 @@ def build_services(settings: Settings) -> Services:
         ),
         alertmanager=httpx.Client(
             base_url=str(settings.alertmanager.url), timeout=settings.alertmanager.timeout_s
-        ),
-        elasticsearch=Elasticsearch(
-            str(es.url),
-            request_timeout=es.timeout_s,
-            max_retries=0,
-            **es_auth,  # type: ignore[arg-type]
         ),
         state=build_state_store(settings.redis),
     )
