@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from bot.cli.render import render_answer
 from bot.engine.answer import Answer
+from bot.engine.engine import Asker
 from bot.settings import Settings
 
 # Next to the default charts directory (.vigie/ is git-ignored); relative to where vigie runs.
@@ -32,19 +33,7 @@ EXIT_INTERRUPTED = 130
 Echo = Callable[[str], None]
 
 
-class AskEngine(Protocol):
-    """What the command line needs of `bot.engine.engine.Engine` (tests pass a fake)."""
-
-    def ask(
-        self,
-        question: str,
-        conversation_id: str | None = None,
-        user: str | None = None,
-        now: datetime | None = None,
-    ) -> Answer: ...
-
-
-EngineFactory = Callable[[Settings], AbstractContextManager[AskEngine]]
+EngineFactory = Callable[[Settings], AbstractContextManager[Asker]]
 
 
 class InvalidNowError(ValueError):
@@ -83,7 +72,7 @@ def use_color(stream: IO[str]) -> bool:
 
 
 @contextmanager
-def open_engine(settings: Settings) -> Iterator[AskEngine]:
+def open_engine(settings: Settings) -> Iterator[Asker]:
     """The engine from settings through the composition root; clients closed on exit."""
     from bot.engine.engine import build_engine  # noqa: PLC0415 - heavy; keeps --help fast
     from bot.services import build_services  # noqa: PLC0415

@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo
 
 from bot.cli.ask import (
     EXIT_CRASH,
-    AskEngine,
     Echo,
     EngineFactory,
     cli_user,
@@ -33,6 +32,7 @@ from bot.cli.ask import (
     use_color,
 )
 from bot.cli.render import render_answer
+from bot.engine.engine import Asker
 from bot.settings import Settings
 
 PROMPT = "Ops> "
@@ -83,7 +83,7 @@ def readline_history(path: Path) -> Iterator[None]:
 
 
 def run_chat(
-    engine: AskEngine,
+    engine: Asker,
     *,
     read_line: Callable[[str], str],
     tz: ZoneInfo,
@@ -125,7 +125,7 @@ def run_chat(
 
 
 def run_reference(
-    engine: AskEngine,
+    engine: Asker,
     *,
     tz: ZoneInfo,
     color: bool,

@@ -44,6 +44,18 @@ class Agent(Protocol):
     ) -> Answer: ...
 
 
+class Asker(Protocol):
+    """What surfaces and the eval runner need of the engine (tests pass fakes)."""
+
+    def ask(
+        self,
+        question: str,
+        conversation_id: str | None = None,
+        user: str | None = None,
+        now: datetime | None = None,
+    ) -> Answer: ...
+
+
 class Engine:
     """Routes a question to the planner or the agent; owns memory, redaction and timings."""
 

@@ -34,12 +34,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.engine.answer import Answer, EvidenceBackend, Language, Mode
+from bot.engine.engine import Asker
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -650,18 +651,6 @@ def _check_evidence(answer: Answer, expect: EvidenceExpect) -> list[str]:
 # Running and reporting
 
 Status = Literal["passed", "failed", "error", "skipped"]
-
-
-class Asker(Protocol):
-    """What the runner needs of the engine (`bot.engine.engine.Engine` is one)."""
-
-    def ask(
-        self,
-        question: str,
-        conversation_id: str | None = None,
-        user: str | None = None,
-        now: datetime | None = None,
-    ) -> Answer: ...
 
 
 class CaseResult(BaseModel):

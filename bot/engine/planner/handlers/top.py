@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from bot.engine.answer import Language
 from bot.engine.planner import analysis, text
 from bot.engine.planner.analysis import Series
 from bot.engine.planner.handlers import why
@@ -92,15 +93,7 @@ def _by_ratio(
         "window": window.to_context(),
     }
     if not ranked:
-        reason = result.error or t(lang, "no data", "aucune donnée")
-        return Reply(
-            t(
-                lang,
-                f"No {label} data {span} ({reason}).",
-                f"Pas de données de {label} {span} ({reason}).",
-            ),
-            context,
-        )
+        return _no_data(lang, label, span, result.error, context)
     ns_key = binding.namespace_label if "namespace" in by else None
 
     def name(s: Series) -> str:
@@ -196,15 +189,7 @@ def handle(req: Request) -> Reply:
         "window": window.to_context(),
     }
     if not ranked:
-        reason = result.error or t(lang, "no data", "aucune donnée")
-        return Reply(
-            t(
-                lang,
-                f"No {label} data {span} ({reason}).",
-                f"Pas de données de {label} {span} ({reason}).",
-            ),
-            context,
-        )
+        return _no_data(lang, label, span, result.error, context)
     service_key = binding.service_key
     ns_key = binding.namespace_label if "namespace" in by else None
     unit = rendered.unit
@@ -320,3 +305,18 @@ def _with_baseline(
         lines.append(others_text)
     context["investigated"] = True
     return Reply("\n".join(lines), context, found.proposals)
+
+
+def _no_data(
+    lang: Language, label: str, span: str, error: str | None, context: dict[str, Any]
+) -> Reply:
+    """The honest reply when the ranking query returned nothing (or failed)."""
+    reason = error or t(lang, "no data", "aucune donnée")
+    return Reply(
+        t(
+            lang,
+            f"No {label} data {span} ({reason}).",
+            f"Pas de données de {label} {span} ({reason}).",
+        ),
+        context,
+    )
