@@ -9,7 +9,9 @@ it exactly), a known request rate and a known 5xx share (plus 4xx, which are not
 * `OTEL`: OpenTelemetry's Prometheus exporter: `http_server_request_duration_seconds` with
   `service_name`, `k8s_namespace_name`, `http_response_status_code`, no request counter (the
   histogram's `_count` is the rate), `job="<namespace>/<service>"`, and the `db.client`
-  connection gauges (`db_client_connections_usage{state}` / `db_client_connections_max`).
+  connection gauges (`db_client_connections_usage{state}` / `db_client_connections_max`);
+  plus two weeks of container memory as the Collector's kubeletstats receiver reports it
+  (`MEMORY_CONTAINERS`, below), for week-over-week questions.
 * `ISTIO`: `istio_request_duration_milliseconds` and `istio_requests_total` with
   `destination_workload`, `destination_workload_namespace`, `response_code`, every request
   reported twice (`reporter="source"` and `"destination"`), and `namespace` being the namespace
@@ -41,6 +43,14 @@ HOURS = 3
 STEP_S = 60
 QUANTILE = 0.99
 READY_TIMEOUT_S = 15.0
+# The memory series span two weeks and a day, on the devstack's 5-minute scrape grid (the
+# planner's subqueries step by 5 minutes: a coarser grid would leave half their points empty).
+MEMORY_DAYS = 15
+MEMORY_STEP_S = 300
+# Where the world's answers are asked: 30 minutes before its last sample (`WorldServer.at`).
+ASK_BEFORE_END_S = 30 * 60
+WEEK_S = 7 * 86400
+GB = 10**9
 
 OTEL_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 ISTIO_BOUNDS_MS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
@@ -77,6 +87,30 @@ SERVICES = (
 )
 
 
+@dataclass(frozen=True)
+class MemoryContainer:
+    """One container's working set: constant within each rolling week before the ask instant."""
+
+    name: str
+    namespace: str
+    last_week_gb: float
+    this_week_gb: float
+
+    @property
+    def pod(self) -> str:
+        return f"{self.name}-7d9f8b6c5-x2k4q"
+
+
+# Namespace `prod` averages 50 GB last week and 60 GB this week; `cache` grows most (+8 GB),
+# then `cart` (+2 GB); `worker` is steady; `staging` must not be counted in prod.
+MEMORY_CONTAINERS = (
+    MemoryContainer("cart", "prod", last_week_gb=20.0, this_week_gb=22.0),
+    MemoryContainer("cache", "prod", last_week_gb=15.0, this_week_gb=23.0),
+    MemoryContainer("worker", "prod", last_week_gb=15.0, this_week_gb=15.0),
+    MemoryContainer("cart", "staging", last_week_gb=5.0, this_week_gb=5.0),
+)
+
+
 def cumulative_fractions(p99: float, bounds: tuple[float, ...]) -> list[float]:
     """Share of requests at or under each bound, such that Prometheus' P99 is exactly `p99`.
 
@@ -110,7 +144,7 @@ class World:
     def openmetrics(self, start: int, end: int) -> str:
         times = list(range(start, end + 1, STEP_S))
         if self.name == "otel":
-            return _otel(times)
+            return _otel(times, end)
         return _istio(times)
 
 
@@ -162,7 +196,44 @@ def _histogram(
     return lines
 
 
-def _otel(times: list[int]) -> str:
+def _otel_memory(end: int) -> list[str]:
+    """`container.memory.working_set` of the OpenTelemetry Collector's kubeletstats receiver.
+
+    Source: opentelemetry-collector-contrib, receiver/kubeletstatsreceiver/documentation.md
+    (metric `container.memory.working_set`, unit `By`, gauge; resource attributes
+    `k8s.namespace.name`, `k8s.pod.name`, `k8s.pod.uid`, `k8s.container.name`,
+    `k8s.node.name`), exported by exporter/prometheusexporter: dots become underscores and the
+    unit `By` the suffix `_bytes`, so `container_memory_working_set_bytes` (the same name as
+    cAdvisor's, with other labels), resource attributes as labels with
+    `resource_to_telemetry_conversion` enabled, and no `service_name` (the receiver sets none).
+    The pod-level `k8s.pod.memory.working_set` (`k8s_pod_memory_working_set_bytes`) is left out.
+
+    Values switch from last week's to this week's level just after `end - ASK_BEFORE_END_S -
+    WEEK_S`, a sample instant: the planner's rolling weeks, asked at `WorldServer.at`, then see
+    one level each, whatever the time of the run.
+    """
+    switch = end - ASK_BEFORE_END_S - WEEK_S
+    first = end - MEMORY_DAYS * 86400
+    times = range(first - (first - switch) % MEMORY_STEP_S, end + 1, MEMORY_STEP_S)
+    out = ["# TYPE container_memory_working_set_bytes gauge"]
+    for c in MEMORY_CONTAINERS:
+        labels = _labels(
+            {
+                "k8s_container_name": c.name,
+                "k8s_namespace_name": c.namespace,
+                "k8s_node_name": "node-1",
+                "k8s_pod_name": c.pod,
+            }
+        )
+        before, after = round(c.last_week_gb * GB), round(c.this_week_gb * GB)
+        out += [
+            f"container_memory_working_set_bytes{labels} {after if t > switch else before} {t}"
+            for t in times
+        ]
+    return out
+
+
+def _otel(times: list[int], end: int) -> str:
     family = "http_server_request_duration_seconds"
     out = [f"# TYPE {family} histogram"]
     for s in SERVICES:
@@ -202,6 +273,7 @@ def _otel(times: list[int]) -> str:
     for s in pools:
         labels = {"k8s_namespace_name": s.namespace, "pool_name": "main", "service_name": s.name}
         out += [f"db_client_connections_max{_labels(labels)} {s.pool_max} {t}" for t in times]
+    out += _otel_memory(end)
     out.append("# EOF")
     return "\n".join(out) + "\n"
 
@@ -273,6 +345,8 @@ def serve_world(world: World) -> Generator[WorldServer, None, None]:
                 "create-blocks-from",
                 "openmetrics",
                 "--quiet",
+                # One pass over the file per block: few, long blocks keep two weeks fast.
+                "--max-block-duration=486h",
                 str(source),
                 str(data),
             ],
@@ -306,7 +380,7 @@ def serve_world(world: World) -> Generator[WorldServer, None, None]:
                 tail = (root / "prometheus.log").read_text(errors="replace")[-1000:]
                 raise RuntimeError(f"prometheus for world {world.name} did not start: {tail}")
             time.sleep(0.1)
-        yield WorldServer(world, url, datetime.fromtimestamp(end - 30 * 60, tz=UTC))
+        yield WorldServer(world, url, datetime.fromtimestamp(end - ASK_BEFORE_END_S, tz=UTC))
     finally:
         if proc is not None:
             proc.terminate()

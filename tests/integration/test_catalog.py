@@ -19,6 +19,7 @@ from bot.settings import Settings
 from devstack.layout import StackInfo
 from tests.catalog_worlds import (  # noqa: F401 - world_server_fixture is a fixture
     ISTIO,
+    MEMORY_CONTAINERS,
     OTEL,
     SERVICES,
     WorldServer,
@@ -175,6 +176,23 @@ def test_world_error_ratio_and_rate(world_server: WorldServer, world_catalog: Ca
     by_ns = world_catalog.render("throughput", by=("namespace",))
     totals = instant(url, by_ns.promql, at)
     assert set(totals) == {"shop", "web"}
+
+
+def test_world_memory(world_server: WorldServer, world_catalog: Catalog) -> None:
+    """kubeletstats' working set per container (OpenTelemetry world only), by namespace."""
+    if world_server.world is not OTEL:
+        assert not world_catalog.has("memory")
+        return
+    memory = world_catalog.bindings[SignalName.MEMORY]
+    assert (memory.metric, memory.service_label, memory.namespace_label) == (
+        "container_memory_working_set_bytes",
+        "k8s_container_name",
+        "k8s_namespace_name",
+    )
+    q = world_catalog.render("memory", namespace="prod", by=("service",))
+    got = instant(world_server.url, q.promql, world_server.at)
+    want = {c.name: c.this_week_gb * 1e9 for c in MEMORY_CONTAINERS if c.namespace == "prod"}
+    assert got == pytest.approx(want)
 
 
 def test_world_pool_saturation(world_server: WorldServer, world_catalog: Catalog) -> None:

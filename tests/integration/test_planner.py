@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -272,34 +273,43 @@ def test_latency_under_a_second(engine: Engine, pinned: datetime) -> None:
 # --------------------------------------------------------------------------- other naming
 
 
-from tests.catalog_worlds import (  # noqa: E402 - kept next to the test that uses it
-    SERVICES as WORLD_SERVICES,
-)
 from tests.catalog_worlds import (  # noqa: E402, F401 - world_server_fixture is a fixture
+    MEMORY_CONTAINERS,
+    OTEL,
     WorldServer,
     world_server_fixture,
 )
+from tests.catalog_worlds import (  # noqa: E402 - kept next to the tests that use it
+    SERVICES as WORLD_SERVICES,
+)
 
 
-def test_latency_ranking_on_other_naming(
-    world_server: WorldServer, stack_settings: Settings
-) -> None:
-    """OpenTelemetry and Istio names: the same question, through the catalog, right figures."""
+@contextmanager
+def world_engine(world_server: WorldServer, stack_settings: Settings) -> Iterator[Engine]:
+    """The planner's engine on the devstack's settings, with the world as its Prometheus."""
+    from bot.engine.conversation import ConversationStore
     from bot.settings import PrometheusSettings
 
     prometheus = PrometheusSettings.model_validate({"url": world_server.url})
     settings = stack_settings.model_copy(update={"prometheus": prometheus})
     services = build_services(settings)
     try:
-        from bot.engine.conversation import ConversationStore
-
-        engine = Engine(
+        yield Engine(
             services,
             planner=build_planner(services),
             agent=None,
             conversations=ConversationStore(MemoryStore()),
             redactor=Redactor(),
         )
+    finally:
+        services.close()
+
+
+def test_latency_ranking_on_other_naming(
+    world_server: WorldServer, stack_settings: Settings
+) -> None:
+    """OpenTelemetry and Istio names: the same question, through the catalog, right figures."""
+    with world_engine(world_server, stack_settings) as engine:
         answer = engine.ask(
             "which service has the highest p99 latency in the last hour?", now=world_server.at
         )
@@ -310,8 +320,57 @@ def test_latency_ranking_on_other_naming(
         top = engine.ask("top 3 services by p99 latency over the last hour", now=world_server.at)
         names = re.findall(r"^\d\. ([a-z-]+)", top.answer, re.MULTILINE)
         assert names == [s.name for s in sorted(WORLD_SERVICES, key=lambda s: -s.p99_s)]
-    finally:
-        services.close()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "compare memory of namespace prod this week vs last week",
+        "Compare la consommation mémoire du namespace prod cette semaine vs la semaine dernière",
+    ],
+)
+def test_memory_comparison_on_other_naming(
+    world_server: WorldServer, stack_settings: Settings, question: str
+) -> None:
+    """OpenTelemetry kubeletstats memory: week-over-week averages and the top contributor.
+
+    Only the OpenTelemetry world has memory series (the Istio one has none to compare).
+    """
+    if world_server.world is not OTEL:
+        pytest.skip("only the OpenTelemetry world has memory series")
+    prod = [c for c in MEMORY_CONTAINERS if c.namespace == "prod"]
+    this_week = sum(c.this_week_gb for c in prod)
+    last_week = sum(c.last_week_gb for c in prod)
+    growth = sorted(prod, key=lambda c: c.last_week_gb - c.this_week_gb)
+    top = growth[0]
+    with world_engine(world_server, stack_settings) as engine:
+        answer = engine.ask(question, now=world_server.at)
+    text = answer.answer
+    assert answer.mode == "planner", text
+    assert answer.language == ("fr" if "mémoire" in question else "en")
+    avgs = [float(x) for x in re.findall(r"(\d+(?:\.\d+)?) GB (?:avg|en moyenne)", text)]
+    peaks = [float(x) for x in re.findall(r"(?:peak|pic) (\d+(?:\.\d+)?) GB", text)]
+    assert len(avgs) == 2, text
+    assert len(peaks) == 2, text
+    assert close(avgs[0], this_week), text
+    assert close(avgs[1], last_week), text
+    assert close(peaks[0], this_week), text
+    assert close(peaks[1], last_week), text
+    assert close(figure(r"\+(\d+(?:\.\d+)?) %", text), (this_week / last_week - 1) * 100)
+    contributors = re.findall(r"([a-z-]+) \+(\d+(?:\.\d+)?) GB", text.split("\n", 1)[1])
+    assert contributors, text
+    assert contributors[0][0] == top.name, text
+    assert close(float(contributors[0][1]), top.this_week_gb - top.last_week_gb), text
+    assert [name for name, _ in contributors] == [
+        c.name for c in growth if c.this_week_gb > c.last_week_gb
+    ], text
+    queries = [e.query for e in answer.evidence if e.query]
+    assert len(queries) >= 4
+    for query in queries:
+        assert "container_memory_working_set_bytes" in query, query
+        assert 'k8s_namespace_name="prod"' in query, query
+    assert any("k8s_container_name" in q for q in queries), queries
+    assert all(e.status == "ok" for e in answer.evidence)
 
 
 # --------------------------------------------------------------------------- planner fixes

@@ -304,6 +304,34 @@ def test_pod_label_join_when_series_only_name_pods() -> None:
     assert found["container_memory_working_set_bytes"]["namespace"] == ("MatchOp.Equal", "prod")
 
 
+def test_opentelemetry_kubeletstats_memory() -> None:
+    """The Collector's kubeletstats receiver, through its Prometheus exporter: cAdvisor's metric
+    name, but the container under `k8s_container_name` and no cgroup aggregates to exclude."""
+    otel = {**OTEL, "labels": dict(OTEL["labels"])}
+    otel["labels"]["container_memory_working_set_bytes"] = [
+        "k8s_container_name",
+        "k8s_namespace_name",
+        "k8s_node_name",
+        "k8s_pod_name",
+    ]
+    cat = catalog_of(otel)
+    memory = cat.bindings[SignalName.MEMORY]
+    assert (memory.metric, memory.service_label, memory.namespace_label, memory.join) == (
+        "container_memory_working_set_bytes",
+        "k8s_container_name",
+        "k8s_namespace_name",
+        None,
+    )
+    assert memory.matchers == ()
+    q = cat.render("memory", namespace="prod", by=("service",))
+    assert q.labels["service"] == "k8s_container_name"
+    found = dict(selectors(q.promql))
+    assert found["container_memory_working_set_bytes"] == {
+        "k8s_namespace_name": ("MatchOp.Equal", "prod")
+    }
+    assert "by (k8s_container_name)" in q.promql.replace("by(", "by (")
+
+
 def test_signal_names_and_aliases() -> None:
     assert resolve_signal("Latency") is SignalName.LATENCY
     assert resolve_signal("errors") is SignalName.ERROR_RATIO

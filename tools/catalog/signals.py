@@ -194,6 +194,9 @@ WORKLOAD_SERVICE_LABELS: Final = (
     "app",
     "app_kubernetes_io_name",
     "container",
+    # OpenTelemetry kubeletstats receiver, resource attribute k8s.container.name (its
+    # `container.memory.working_set` is exported as `container_memory_working_set_bytes`).
+    "k8s_container_name",
 )
 NAMESPACE_LABELS: Final = (
     "namespace",
