@@ -396,3 +396,9 @@ def serve_world(world: World) -> Generator[WorldServer, None, None]:
 def world_server_fixture(request: pytest.FixtureRequest) -> Iterator[WorldServer]:
     """A real Prometheus per naming convention, one at a time, stopped and removed after."""
     yield from serve_world(request.param)
+
+
+@pytest.fixture(scope="module", name="otel_server")
+def otel_server_fixture() -> Iterator[WorldServer]:
+    """The OpenTelemetry world alone: the only one with memory series."""
+    yield from serve_world(OTEL)

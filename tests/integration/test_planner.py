@@ -277,6 +277,7 @@ from tests.catalog_worlds import (  # noqa: E402, F401 - world_server_fixture is
     MEMORY_CONTAINERS,
     OTEL,
     WorldServer,
+    otel_server_fixture,
     world_server_fixture,
 )
 from tests.catalog_worlds import (  # noqa: E402 - kept next to the tests that use it
@@ -330,14 +331,13 @@ def test_latency_ranking_on_other_naming(
     ],
 )
 def test_memory_comparison_on_other_naming(
-    world_server: WorldServer, stack_settings: Settings, question: str
+    otel_server: WorldServer, stack_settings: Settings, question: str
 ) -> None:
     """OpenTelemetry kubeletstats memory: week-over-week averages and the top contributor.
 
     Only the OpenTelemetry world has memory series (the Istio one has none to compare).
     """
-    if world_server.world is not OTEL:
-        pytest.skip("only the OpenTelemetry world has memory series")
+    world_server = otel_server
     prod = [c for c in MEMORY_CONTAINERS if c.namespace == "prod"]
     this_week = sum(c.this_week_gb for c in prod)
     last_week = sum(c.last_week_gb for c in prod)
