@@ -244,7 +244,6 @@ class Devstack:
         self._wait_all_healthy()
         report.started = sorted(set(self.components) - running_before)
         report.timings_s["total"] = time.perf_counter() - t0
-        self._save_state(last_up=self._now().isoformat())
         return report
 
     def _ensure_anchor(self, report: UpReport) -> Anchor:

@@ -5,7 +5,7 @@ metrics, and maps each signal (`SignalName`) to a metric, its service / namespac
 its unit; `config/signals.yaml` can pin any of it. `Catalog.render` turns a signal into vetted
 PromQL; `CatalogService` caches the catalog and refreshes it on a schedule.
 
-    service = CatalogService.from_settings(settings)      # or catalog_for(services)
+    service = services.catalog  # the composition root's (or CatalogService.from_settings)
     q = service.get().render("latency", service="payment-gateway", namespace="prod",
                              window="5m", quantile=0.99, by=("service",))
     q.promql, q.unit  # 'histogram_quantile(0.99, sum by (le, service) (...))', 'seconds'
@@ -33,7 +33,7 @@ from tools.catalog.model import (
 )
 from tools.catalog.overrides import Overrides, OverridesError, load_overrides, parse_overrides
 from tools.catalog.render import escape
-from tools.catalog.service import CatalogService, CatalogStatus, catalog_for
+from tools.catalog.service import CatalogService, CatalogStatus
 from tools.catalog.signals import SIGNALS, SignalName, resolve_signal
 from tools.catalog.tool import CATALOG_DESCRIBE
 
@@ -61,7 +61,6 @@ __all__ = [
     "SignalName",
     "SignalUnavailableError",
     "candidate_metrics",
-    "catalog_for",
     "discover",
     "escape",
     "load_overrides",

@@ -22,7 +22,6 @@ from typing import Any
 
 import httpx
 
-from bot.services import Services
 from bot.settings import Settings
 from tools.base import BackendError
 from tools.catalog.catalog import Catalog
@@ -242,8 +241,3 @@ def _metadata(data: Any) -> dict[str, MetricMeta]:
                 unit=str(first.get("unit", "")),
             )
     return out
-
-
-def catalog_for(services: Services) -> CatalogService:
-    """The CatalogService the composition root keeps for `services` (shared cache)."""
-    return services.catalog

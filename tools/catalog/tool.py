@@ -6,7 +6,6 @@ from pydantic import Field
 
 from tools.base import Status, Tool, ToolArgs, ToolContext, ToolResult, description
 from tools.budget import fit_lines
-from tools.catalog.service import catalog_for
 from tools.catalog.signals import SignalName
 
 _SIGNAL_NAMES = ", ".join(s.value for s in SignalName)
@@ -24,7 +23,7 @@ class DescribeArgs(ToolArgs):
 
 def describe_catalog(ctx: ToolContext, args: DescribeArgs) -> ToolResult:
     """Describe the signal catalog of the configured Prometheus (discovered, cached)."""
-    service = catalog_for(ctx.services)
+    service = ctx.services.catalog
     catalog = service.get()
     text = catalog.describe(args.signal)
     data = catalog.to_data()
